@@ -1,8 +1,11 @@
 """The ``dbsync-core`` command.
 
-``demo`` needs nothing but this package and its ``embedded`` extra: it starts an embedded
-PostgreSQL (or uses ``--dsn``), builds a db-sync schema in a fresh database, reads it back from the
-catalog and prints what it built.
+- ``demo``: needs nothing but this package and its ``embedded`` extra. It starts an embedded
+  PostgreSQL (or uses ``--dsn``), loads a synthetic db-sync chain into a fresh database and
+  prints what it built.
+- ``seed``: loads a synthetic chain (any size, any db-sync variant) into an empty database.
+
+Exit codes: 0 success, 1 the operation failed (e.g. the database is not empty), 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
+import warnings
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +24,57 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sqlalchemy.engine import URL
+
+    from dbsync_core.synth import SeedReport
+
 __all__ = ["main"]
+
+DEMO_TXS = 50_000
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        msg = f"expected a positive whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1 or value > 20_000_000:
+        msg = f"expected 1 to 20,000,000, got {value:,}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        msg = f"expected a whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _add_chain_options(parser: argparse.ArgumentParser, *, txs: int) -> None:
+    parser.add_argument(
+        "--txs", type=_positive_int, default=txs, help=f"transactions (default {txs:,})"
+    )
+    parser.add_argument("--seed", type=_int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--tx-out-layout",
+        choices=("core", "address"),
+        default="core",
+        help="tx_out layout: core (default) or the address table",
+    )
+    parser.add_argument(
+        "--spent",
+        choices=("tx_in", "consumed", "prune"),
+        default="tx_in",
+        help="spent tracking: tx_in rows (default), consumed_by_tx_id, or prune",
+    )
+    parser.add_argument(
+        "--no-near-tip-indexes",
+        action="store_true",
+        help="leave out the indexes db-sync builds near the tip (a database still syncing)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,52 +84,147 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser(
         "demo",
-        help="build a db-sync database on an embedded PostgreSQL and show it",
+        help="load a synthetic db-sync chain into an embedded PostgreSQL and show it",
         description=(
-            "Start an embedded PostgreSQL (or use --dsn / DBSYNC_DSN), create a fresh database "
-            "with the db-sync schema, and print a summary. The database is dropped at the end "
-            "unless --keep is given."
+            "Start an embedded PostgreSQL (or use --dsn / DBSYNC_DSN, a server where a "
+            "database may be created), load a synthetic db-sync chain into a fresh database "
+            "and print what it built. The database is dropped at the end unless --keep."
         ),
     )
     demo.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"), help="server to use")
     demo.add_argument(
         "--pgdata", type=Path, help="keep the embedded server's data here (fast restarts)"
     )
-    demo.add_argument(
-        "--address-table", action="store_true", help="use the address-table tx_out layout"
-    )
     demo.add_argument("--keep", action="store_true", help="keep the demo database")
+    _add_chain_options(demo, txs=DEMO_TXS)
+
+    seed = sub.add_parser(
+        "seed",
+        help="load a synthetic db-sync chain into an empty database",
+        description=(
+            "Create the db-sync schema in the (empty) database at --dsn and load a synthetic "
+            "chain into it. A database that already holds tables is refused, never touched."
+        ),
+    )
+    seed.add_argument("--dsn", required=True, help="postgresql://… of the empty database to fill")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_chain_options(seed, txs=10_000)
     return parser
 
 
-def _summary(catalog: dict[str, Any]) -> list[str]:
-    tables = catalog["tables"]
-    methods = Counter(
-        (i["method"])
-        for t in tables.values()
-        for i in t["indexes"]
-        if not i.get("backs_constraint")
+def _config(args: argparse.Namespace) -> tuple[Any, Any]:
+    from dbsync_core.synth import ChainConfig, Variant  # noqa: PLC0415
+
+    config = ChainConfig(txs=args.txs, seed=args.seed, truth=False)
+    variant = Variant(
+        address_table=args.tx_out_layout == "address",
+        spent=args.spent,
+        near_tip_indexes=not args.no_near_tip_indexes,
     )
-    columns = sum(len(t["columns"]) for t in tables.values())
-    lines = [
-        f"  tables   {len(tables):>4}  ({columns} columns)",
-        f"  views    {len(catalog['views']):>4}  ({', '.join(sorted(catalog['views']))})",
-        f"  domains  {len(catalog['domains']):>4}  ({', '.join(sorted(catalog['domains']))})",
-        f"  enums    {len(catalog['enums']):>4}  ({', '.join(sorted(catalog['enums']))})",
-        "  indexes  {:>4}  ({})".format(
-            sum(methods.values()), ", ".join(f"{n} {m}" for m, n in sorted(methods.items()))
-        ),
-    ]
-    widest = sorted(tables.items(), key=lambda kv: -len(kv[1]["columns"]))[:5]
-    lines.append("  widest tables: " + ", ".join(f"{n} ({len(t['columns'])})" for n, t in widest))
-    return lines
+    return config, variant
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal, unless forced)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        elapsed = time.perf_counter() - self.started
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r  [{bar}] {done:>10,} / {total:,} txs  {elapsed:6.1f} s")
+        sys.stderr.flush()
+        if done >= total:
+            sys.stderr.write("\n")
+
+
+async def _heavy_stats(url: URL, report: SeedReport) -> tuple[int, int]:
+    """(unspent outputs, txs) of the heaviest address, read back with SQL."""
+    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    variant = report.variant
+    if variant.address_table:
+        outputs = "tx_out o JOIN address a ON a.id = o.address_id WHERE a.address = :addr"
+    else:
+        outputs = "tx_out o WHERE o.address = :addr"
+    if variant.spent == "tx_in":
+        unspent = (
+            "NOT EXISTS (SELECT 1 FROM tx_in i WHERE i.tx_out_id = o.tx_id "
+            "AND i.tx_out_index = o.index)"
+        )
+        spenders = (
+            "SELECT i.tx_in_id FROM tx_in i JOIN (SELECT o.tx_id, o.index FROM "  # noqa: S608
+            f"{outputs}) x ON i.tx_out_id = x.tx_id AND i.tx_out_index = x.index"
+        )
+    else:
+        unspent = "o.consumed_by_tx_id IS NULL"
+        spenders = (
+            f"SELECT o.consumed_by_tx_id FROM {outputs} "  # noqa: S608
+            "AND o.consumed_by_tx_id IS NOT NULL"
+        )
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            utxos = await conn.scalar(
+                text(f"SELECT count(*) FROM {outputs} AND {unspent}"),  # noqa: S608
+                {"addr": report.heavy_address},
+            )
+            txs = await conn.scalar(
+                text(
+                    f"SELECT count(*) FROM (SELECT o.tx_id FROM {outputs} "  # noqa: S608
+                    f"UNION {spenders}) t"
+                ),
+                {"addr": report.heavy_address},
+            )
+    finally:
+        await engine.dispose()
+    return int(utxos or 0), int(txs or 0)
+
+
+async def _print_report(url: URL, report: SeedReport) -> None:
+    rows = report.rows
+    print(
+        f"loaded {report.config.txs:,} txs (seed {report.config.seed}, variant "
+        f"{report.variant.name}) in {report.seconds:.1f} s "
+        f"(data {report.load_seconds:.1f} s, indexes {report.index_seconds:.1f} s)"
+    )
+    print(f"  {report.total_rows:,} rows in {len(rows)} tables; the largest:")
+    for table, n in sorted(rows.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {table:<22} {n:>12,}")
+    utxos, txs = await _heavy_stats(url, report)
+    print(f"  heaviest address: {utxos:,} unspent outputs, in {txs:,} txs")
+    print(f"    {report.heavy_address}")
+
+
+async def _seed(args: argparse.Namespace) -> int:
+    from dbsync_core._pg import sqlalchemy_url  # noqa: PLC0415
+    from dbsync_core.exceptions import DbsyncError  # noqa: PLC0415
+    from dbsync_core.synth import seed_database  # noqa: PLC0415
+
+    config, variant = _config(args)
+    url = sqlalchemy_url(args.dsn)
+    try:
+        report = await seed_database(
+            url, config, variant, progress=_Progress(enabled=not args.quiet)
+        )
+    except DbsyncError as exc:
+        print(f"dbsync-core seed: {exc}", file=sys.stderr)
+        return 1
+    await _print_report(url, report)
+    return 0
 
 
 async def _demo(args: argparse.Namespace) -> int:
     from sqlalchemy import text  # noqa: PLC0415
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
-    from dbsync_core._catalog import read_catalog  # noqa: PLC0415
     from dbsync_core._pg import (  # noqa: PLC0415
         PgServer,
         create_database,
@@ -85,9 +233,9 @@ async def _demo(args: argparse.Namespace) -> int:
         sqlalchemy_url,
         unique_database_name,
     )
-    from dbsync_core.schema import create_schema  # noqa: PLC0415
+    from dbsync_core.synth import seed_database  # noqa: PLC0415
 
-    started = time.perf_counter()
+    config, variant = _config(args)
     with ExitStack() as stack:
         if args.dsn:
             server = PgServer("dsn", sqlalchemy_url(args.dsn))
@@ -100,32 +248,34 @@ async def _demo(args: argparse.Namespace) -> int:
             server = stack.enter_context(embedded_server(datadir, keep=args.pgdata is not None))
         name = unique_database_name("dbsync_demo")
         await create_database(server.url, name)
+        url = server.database_url(name)
         async with AsyncExitStack() as astack:
             if not args.keep:
                 astack.push_async_callback(drop_database, server.url, name)
-            engine = create_async_engine(server.database_url(name))
+            engine = create_async_engine(url)
             astack.push_async_callback(engine.dispose)
             async with engine.connect() as conn:
                 version = await conn.scalar(text("SHOW server_version"))
-                await create_schema(conn, address_table=args.address_table)
-                await conn.commit()
-                catalog = await read_catalog(conn)
-            layout = "address table" if args.address_table else "core"
             print(f"PostgreSQL {version} ({server.kind}), database {name}")
-            print(f"db-sync schema 15/51/6, tx_out layout: {layout}")
-            print("\n".join(_summary(catalog)))
+            print(f"loading a synthetic db-sync chain (schema 15/51/6) of {config.txs:,} txs ...")
+            report = await seed_database(
+                url, config, variant, progress=_Progress(enabled=sys.stderr.isatty())
+            )
+            await _print_report(url, report)
             if args.keep:
-                url = server.database_url(name).render_as_string(hide_password=True)
-                print(f"kept: {url}")
-    print(f"done in {time.perf_counter() - started:.2f} s")
+                print(f"kept: {url.render_as_string(hide_password=True)}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dbsync-core`` console script."""
+    # The embedded server's helper warns at exit when XDG_RUNTIME_DIR is unset (CI, containers).
+    warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return asyncio.run(_demo(args))
+    if args.command == "seed":
+        return asyncio.run(_seed(args))
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

@@ -1,38 +1,92 @@
-"""The ``dbsync-core`` command line."""
+"""The ``dbsync-core`` command line: demo and seed, run as a user runs them."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from dbsync_core._pg import create_database, drop_database, unique_database_name
 from dbsync_core.cli import main
 
 
-def test_bad_arguments_exit_2(capsys):
-    """Unknown commands and options get argparse's message and exit code 2."""
-    with pytest.raises(SystemExit) as info:
-        main(["frobnicate"])
-    assert info.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
-
-
-async def test_demo_builds_and_drops_a_database(dbsync_pg_server, dbsync_conn):
-    """`dbsync-core demo --dsn` prints the schema summary and leaves no database behind."""
-    dsn = dbsync_pg_server.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    demo_dbs = text("SELECT count(*) FROM pg_database WHERE datname LIKE 'dbsync_demo_%'")
-    before = await dbsync_conn.scalar(demo_dbs)
-    result = subprocess.run(  # noqa: ASYNC221 (the test waits for the command on purpose)
-        [sys.executable, "-m", "dbsync_core.cli", "demo", "--dsn", dsn],
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dbsync_core.cli", *args],
         capture_output=True,
         text=True,
         check=False,
-        timeout=120,
+        timeout=300,
     )
+
+
+def plain_dsn(url: Any) -> str:
+    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["frobnicate"], "invalid choice"),
+        (["seed"], "--dsn"),
+        (["seed", "--dsn", "postgresql://x/y", "--txs", "0"], "expected 1 to 20,000,000"),
+        (["seed", "--dsn", "postgresql://x/y", "--txs", "many"], "positive whole number"),
+        (["seed", "--dsn", "postgresql://x/y", "--spent", "bootstrap"], "invalid choice"),
+        (["demo", "--tx-out-layout", "json"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    """Bad commands and options get a clear message and exit code 2, before any work."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+async def test_demo_loads_a_chain_and_drops_it(dbsync_pg_server, dbsync_conn):
+    """`dbsync-core demo --dsn` loads a chain, prints the summary, leaves no database behind."""
+    demo_dbs = text("SELECT count(*) FROM pg_database WHERE datname LIKE 'dbsync_demo_%'")
+    before = await dbsync_conn.scalar(demo_dbs)
+    result = run_cli("demo", "--dsn", plain_dsn(dbsync_pg_server.url), "--txs", "3000")
     assert result.returncode == 0, result.stderr
-    assert "tables     76" in result.stdout
-    assert "views       2  (epoch, epoch_current)" in result.stdout
-    assert "enums       8" in result.stdout
+    assert "loaded 3,000 txs (seed 0, variant core-tx_in)" in result.stdout
+    assert "heaviest address:" in result.stdout
+    assert "tx_out" in result.stdout
     assert await dbsync_conn.scalar(demo_dbs) == before
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--tx-out-layout", "address", "--spent", "prune", "--no-near-tip-indexes"],
+    ],
+)
+async def test_seed_fills_an_empty_database_and_refuses_a_full_one(dbsync_pg_server, options):
+    """`seed` loads the requested chain; run again on the same database it exits 1."""
+    name = unique_database_name()
+    await create_database(dbsync_pg_server.url, name)
+    url = dbsync_pg_server.database_url(name)
+    try:
+        args = ["seed", "--dsn", plain_dsn(url), "--txs", "1500", "--seed", "4", "--quiet"]
+        result = run_cli(*args, *options)
+        assert result.returncode == 0, result.stderr
+        assert "loaded 1,500 txs (seed 4" in result.stdout
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                txs = await conn.scalar(text("SELECT count(*) FROM tx WHERE block_id <> 1"))
+                has_address = await conn.scalar(text("SELECT to_regclass('address') IS NOT NULL"))
+        finally:
+            await engine.dispose()
+        assert txs == 1500
+        assert has_address == ("address" in options)
+        again = run_cli(*args, *options)
+        assert again.returncode == 1
+        assert "refusing" in again.stderr
+    finally:
+        await drop_database(dbsync_pg_server.url, name)

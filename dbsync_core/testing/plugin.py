@@ -12,12 +12,18 @@ Fixtures:
 - ``dbsync_database_url`` (module): a new, empty, uuid-named database; dropped afterwards.
 - ``dbsync_engine`` (module): an ``AsyncEngine`` on that database; disposed afterwards.
 - ``dbsync_conn`` (function): an ``AsyncConnection`` from that engine, rolled back afterwards.
+- ``dbsync_chain_factory`` (session): ``await factory(txs=…, seed=…, variant=…)`` gives a
+  :class:`SyntheticDb`, a database holding a synthetic db-sync chain and its ground truth;
+  databases are made once per (config, variant) and shared by the session.
+- ``dbsync_chain`` (function): the chain asked for by ``@pytest.mark.dbsync_chain(txs=…,
+  seed=…, variant=Variant(…))`` (default: 2,000 txs, seed 0, default variant).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 
 from dbsync_core._pg import (
@@ -29,10 +35,12 @@ from dbsync_core._pg import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
     from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from dbsync_core.synth import SeedReport, Variant
 
 try:
     import pytest_asyncio
@@ -40,6 +48,26 @@ except ImportError:  # pragma: no cover - without pytest-asyncio only the server
     _HAVE_PYTEST_ASYNCIO = False
 else:
     _HAVE_PYTEST_ASYNCIO = True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``dbsync_chain`` marker."""
+    config.addinivalue_line(
+        "markers", "dbsync_chain(txs, seed, variant): the synthetic chain dbsync_chain loads"
+    )
+
+
+@attrs.frozen
+class SyntheticDb:
+    """A database holding a synthetic chain: where it is and what the generator knows of it."""
+
+    url: URL = attrs.field(repr=lambda u: u.render_as_string(hide_password=True))
+    report: SeedReport = attrs.field(repr=False)
+
+    @property
+    def variant(self) -> Variant:
+        """The db-sync configuration the chain was written as."""
+        return self.report.variant
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +107,45 @@ if _HAVE_PYTEST_ASYNCIO:
             yield conn
             if conn.in_transaction():
                 await conn.rollback()
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def dbsync_chain_factory(
+        dbsync_pg_server: PgServer,
+    ) -> AsyncIterator[Callable[..., Awaitable[SyntheticDb]]]:
+        """Load synthetic chains on demand; each (config, variant) once per session."""
+        from dbsync_core.synth import ChainConfig, Variant, seed_database  # noqa: PLC0415
+
+        made: dict[tuple[ChainConfig, Variant], SyntheticDb] = {}
+
+        async def make(
+            txs: int = 2000, seed: int = 0, variant: Variant | None = None, **config: Any
+        ) -> SyntheticDb:
+            key = (ChainConfig(txs=txs, seed=seed, **config), variant or Variant())
+            if key not in made:
+                name = unique_database_name("dbsync_chain")
+                await create_database(dbsync_pg_server.url, name)
+                url = dbsync_pg_server.database_url(name)
+                try:
+                    report = await seed_database(url, key[0], key[1])
+                except BaseException:
+                    await drop_database(dbsync_pg_server.url, name)
+                    raise
+                made[key] = SyntheticDb(url, report)
+            return made[key]
+
+        try:
+            yield make
+        finally:
+            for db in made.values():
+                assert db.url.database is not None
+                await drop_database(dbsync_pg_server.url, db.url.database)
+
+    @pytest_asyncio.fixture(loop_scope="session")
+    async def dbsync_chain(
+        request: pytest.FixtureRequest,
+        dbsync_chain_factory: Callable[..., Awaitable[SyntheticDb]],
+    ) -> SyntheticDb:
+        """The chain of the test's ``dbsync_chain`` marker (default 2,000 txs, seed 0)."""
+        marker = request.node.get_closest_marker("dbsync_chain")
+        kwargs = dict(marker.kwargs) if marker else {}
+        return await dbsync_chain_factory(**kwargs)
