@@ -113,8 +113,8 @@ def test_chain_covers_every_feature():
     assert any(r[1] < 0 for r in rows["ma_tx_mint"]), "a burn"
     labels = {r[1] for r in rows["tx_metadata"]}
     assert {674, 721} <= labels
-    reward_types = {r[1] for r in rows["reward"]}
-    assert {"member", "leader"} <= reward_types
+    reward_types = {r[1] for r in rows["reward"]} | {r[1] for r in rows["reward_rest"]}
+    assert reward_types == {"member", "leader", "refund", "reserves", "treasury", "proposal_refund"}
 
 
 def test_special_blocks_are_shaped_like_dbsync():

@@ -772,10 +772,9 @@ class Generator:
             if stake.registered:
                 self._reward_rest(stake, kind, amount, epoch)
         if epoch == self.first_shelley + 2:  # a MIR certificate's payout, once
-            for stake in self.stakes[:5]:
-                if stake.registered:
-                    self._reward_rest(stake, "reserves", 1000 * ADA, epoch)
-                    self._reward_rest(stake, "treasury", 10 * ADA, epoch)
+            for stake in [s for s in self.stakes if s.registered][:5]:
+                self._reward_rest(stake, "reserves", 1000 * ADA, epoch)
+                self._reward_rest(stake, "treasury", 10 * ADA, epoch)
 
     def _reward(
         self, stake: _Stake, kind: str, amount: int, spendable: int, pool: _Pool, earned: int
@@ -1813,21 +1812,25 @@ class Generator:
         pid = self._next("gov_action_proposal")
         anchor = self._anchor("gov_action", self.block_id)
         expiration = epoch + 6
-        ratified = enacted = expired = None
-        if rng.random() < 0.4:
-            ratified, enacted = epoch + 2, epoch + 3
+        ratified = enacted = dropped = expired = None
+        outcome = rng.random()
+        if outcome < 0.3:
+            ratified, enacted = epoch + 1, epoch + 2
             ends = enacted
+        elif outcome < 0.6:
+            dropped = ends = epoch + 1
         else:
-            expired = expiration + 1
-            ends = expired
+            expired = ends = expiration + 1
         tip = self.tip_epoch
+
+        def known(e: int | None) -> int | None:  # what db-sync knows at the tip
+            return e if e is not None and e <= tip else None
+
         self._row(
             "gov_action_proposal",
             (pid, tx_id, 0, None, GOV_DEPOSIT, stake.db_id, expiration, anchor, kind,
-             json.dumps({"tag": kind}), None,
-             ratified if ratified is not None and ratified <= tip else None,
-             enacted if enacted is not None and enacted <= tip else None,
-             None, expired if expired is not None and expired <= tip else None),
+             json.dumps({"tag": kind}), None, known(ratified), known(enacted), known(dropped),
+             known(expired)),
         )  # fmt: skip
         if kind == "TreasuryWithdrawals":
             self._row(
