@@ -1,12 +1,24 @@
 """dbsync_core: typed, async, fast reads of a cardano-db-sync PostgreSQL database.
 
-Tables live in :mod:`dbsync_core.schema`; the exceptions in :mod:`dbsync_core.exceptions`.
+Tables live in :mod:`dbsync_core.schema`, input codecs in :mod:`dbsync_core.codecs`, the
+synthetic chain in :mod:`dbsync_core.synth`. Queries are :class:`Query` objects run by the
+executors re-exported here (``fetch_all``, ``fetch_one``, ``stream``, ``pages``, …).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dbsync_core._exec import (
+    decode_numeric,
+    fetch_all,
+    fetch_one,
+    fetch_optional,
+    fetch_scalar,
+    install_codecs,
+    pages,
+    stream,
+)
 from dbsync_core.exceptions import (
     DbsyncError,
     InvalidInputError,
@@ -14,16 +26,34 @@ from dbsync_core.exceptions import (
     SchemaExistsError,
     UnsupportedSchemaError,
 )
+from dbsync_core.layout import Layout, SpentMode, detect_layout
+from dbsync_core.query import Keyset, Page, Query
+from dbsync_core.records import Block
 from dbsync_core.schema import create_schema
 
 __all__ = [
+    "Block",
     "DbsyncError",
     "InvalidInputError",
+    "Keyset",
+    "Layout",
     "NotFoundError",
+    "Page",
+    "Query",
     "SchemaExistsError",
+    "SpentMode",
     "UnsupportedSchemaError",
     "__version__",
     "create_schema",
+    "decode_numeric",
+    "detect_layout",
+    "fetch_all",
+    "fetch_one",
+    "fetch_optional",
+    "fetch_scalar",
+    "install_codecs",
+    "pages",
+    "stream",
 ]
 
 

@@ -7,6 +7,8 @@ is the DDL db-sync emits; ``create_schema`` creates them itself, hence ``create_
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Integer, LargeBinary, Numeric, SmallInteger
 from sqlalchemy.dialects.postgresql import DOMAIN, ENUM
 
@@ -37,7 +39,15 @@ __all__ = [
 
 
 def _domain(name: str, base: object) -> DOMAIN:
-    return DOMAIN(name, base, create_type=False)  # type: ignore[arg-type]
+    domain = DOMAIN(name, base, create_type=False)  # type: ignore[arg-type]
+    # A domain compares like its base type. Without this, SQLAlchemy 2.1 warns on every operator
+    # (``==``, ``<``, ``desc()``, ``any_``) used on a domain-typed column.
+    inner: Any = base
+    while isinstance(inner, DOMAIN):
+        inner = inner.data_type
+    if hasattr(inner, "operator_classes"):
+        object.__setattr__(domain, "operator_classes", inner.operator_classes)
+    return domain
 
 
 # Byte strings. Lengths are documentation only: the CHECKs were dropped upstream.
