@@ -8,6 +8,7 @@ inside one, so that a missing table cannot abort the caller's transaction).
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -18,7 +19,7 @@ from dbsync_core.exceptions import UnsupportedSchemaError
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Layout", "SpentMode", "detect_layout"]
+__all__ = ["DEFAULT_LAYOUT", "Layout", "SpentMode", "detect_layout", "forget_layout", "layout_of"]
 
 SpentMode = Literal["tx_in", "consumed", "prune"]
 
@@ -147,3 +148,32 @@ def _layout(catalog: Any, data: Any) -> Layout:
         near_tip_indexes=bool(catalog["near_tip"]),
         schema_version=(int(version[0]), int(version[1]), int(version[2])),
     )
+
+
+#: What builders assume when no layout is given: db-sync's defaults (core tx_out, tx_in rows).
+DEFAULT_LAYOUT = Layout(
+    address_table=False,
+    spent="tx_in",
+    epoch_view=True,
+    epoch_enabled=True,
+    near_tip_indexes=True,
+    schema_version=(15, 51, 6),
+)
+
+# One detection per engine: the layout is fixed when db-sync first syncs the database.
+_LAYOUTS: weakref.WeakKeyDictionary[Any, Layout] = weakref.WeakKeyDictionary()
+
+
+async def layout_of(conn: AsyncConnection) -> Layout:
+    """The layout of ``conn``'s database, detected once per engine and then cached."""
+    key = conn.sync_engine
+    found = _LAYOUTS.get(key)
+    if found is None:
+        found = await detect_layout(conn)
+        _LAYOUTS[key] = found
+    return found
+
+
+def forget_layout(engine: Any) -> None:
+    """Forget the cached layout of ``engine`` (async or sync), e.g. after a resync."""
+    _LAYOUTS.pop(getattr(engine, "sync_engine", engine), None)
