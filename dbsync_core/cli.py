@@ -262,6 +262,9 @@ async def _demo(args: argparse.Namespace) -> int:
                 url, config, variant, progress=_Progress(enabled=sys.stderr.isatty())
             )
             await _print_report(url, report)
+            from dbsync_core._tour import run_tour  # noqa: PLC0415
+
+            await run_tour(url, report.heavy_address)
             if args.keep:
                 print(f"kept: {url.render_as_string(hide_password=True)}")
     return 0
