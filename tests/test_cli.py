@@ -56,6 +56,8 @@ async def test_demo_loads_a_chain_and_drops_it(dbsync_pg_server, dbsync_conn):
     assert "loaded 3,000 txs (seed 0, variant core-tx_in)" in result.stdout
     assert "heaviest address:" in result.stdout
     assert "tx_out" in result.stdout
+    assert "A tour of the query catalogue" in result.stdout
+    assert "addresses.fetch_address_balance(conn, heaviest_address)" in result.stdout
     assert await dbsync_conn.scalar(demo_dbs) == before
 
 
