@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dbsync_core.layout import layout_of
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SNIPPET_PAGES = ["queries.md"]
+SNIPPET_PAGES = ["queries.md", "migrating.md"]
 STANDALONE_PAGES = ["codecs.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
@@ -42,6 +42,7 @@ async def names(dbsync_chain_factory):
     addresses = sorted(truth.addresses)[:5]
     yield {
         "conn": conn,
+        "engine": engine,
         "layout": await layout_of(conn),
         "tx_hash": tx.hash.hex(),
         "block_hash": busy.hash.hex(),
