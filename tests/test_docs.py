@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dbsync_core.layout import layout_of
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SNIPPET_PAGES = ["queries.md", "migrating.md"]
+SNIPPET_PAGES = ["tutorial.md", "queries.md", "migrating.md"]
 STANDALONE_PAGES = ["codecs.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
