@@ -109,7 +109,134 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--dsn", required=True, help="postgresql://… of the empty database to fill")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_chain_options(seed, txs=10_000)
+
+    check = sub.add_parser(
+        "check",
+        help="compare a live database with the library's view of db-sync's schema",
+        description=(
+            "Detect the db-sync variant and schema version of the database at --dsn, list "
+            "missing near-tip indexes and every difference between the live schema and the "
+            "library's tables. Exit code 1 if something the queries need is missing."
+        ),
+    )
+    check.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"), required=False)
+    check.add_argument("--all", action="store_true", help="also list harmless differences")
+
+    explain = sub.add_parser(
+        "explain",
+        help="show PostgreSQL's plan for a catalogue query",
+        description=(
+            "EXPLAIN a catalogue builder, named as module.function (e.g. txs.tx_by_hash, "
+            "addresses.address_utxos), with its arguments; ints are passed as ints, values with "
+            "commas as lists. The database's layout is passed to builders that take one."
+        ),
+    )
+    explain.add_argument("query", help="module.builder, e.g. txs.tx_by_hash")
+    explain.add_argument("args", nargs="*", help="the builder's positional arguments")
+    explain.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"))
+    explain.add_argument("--analyze", action="store_true", help="run it (EXPLAIN ANALYZE)")
     return parser
+
+
+def _need_dsn(args: argparse.Namespace, parser_name: str) -> str:
+    if not args.dsn:
+        print(f"dbsync-core {parser_name}: --dsn (or DBSYNC_DSN) is required", file=sys.stderr)
+        raise SystemExit(2)
+    return str(args.dsn)
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from dbsync_core._pg import sqlalchemy_url  # noqa: PLC0415
+    from dbsync_core.diagnostics import check_schema  # noqa: PLC0415
+    from dbsync_core.exceptions import UnsupportedSchemaError  # noqa: PLC0415
+
+    engine = create_async_engine(sqlalchemy_url(_need_dsn(args, "check")))
+    try:
+        async with engine.connect() as conn:
+            try:
+                report = await check_schema(conn)
+            except UnsupportedSchemaError as exc:
+                print(f"dbsync-core check: {exc}", file=sys.stderr)
+                return 1
+    finally:
+        await engine.dispose()
+    layout = report.layout
+    print(f"schema version   {'.'.join(map(str, layout.schema_version))}")
+    print(f"tx_out layout    {'address table' if layout.address_table else 'core'}")
+    print(f"spent tracking   {layout.spent}")
+    epoch = "view" if layout.epoch_view else "table"
+    print(f"epoch            {epoch}, {'kept' if layout.epoch_enabled else 'not kept'}")
+    print(
+        f"near-tip indexes {'present' if layout.near_tip_indexes else 'missing (still syncing?)'}"
+    )
+    print(f"checked          {report.tables_checked} tables, {report.columns_checked} columns")
+    shown = [f for f in report.findings if args.all or f.severity != "info"]
+    if shown:
+        width = max(len(f.table) for f in shown)
+        print(f"\n{'severity':<8}  {'table':<{width}}  finding")
+        for f in shown:
+            print(f"{f.severity:<8}  {f.table:<{width}}  {f.what}")
+    hidden = len(report.findings) - len(shown)
+    summary = (
+        f"\n{report.count('error')} errors, {report.count('warning')} warnings, "
+        f"{report.count('info')} notes{f' ({hidden} not shown; --all)' if hidden else ''}"
+    )
+    print(summary)
+    print("compatible" if report.compatible else "NOT compatible: queries will fail")
+    return 0 if report.compatible else 1
+
+
+def _explain_arg(text: str) -> object:
+    if "," in text:
+        return [_explain_arg(part) for part in text.split(",") if part]
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+async def _explain(args: argparse.Namespace) -> int:
+    import importlib  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from dbsync_core._pg import sqlalchemy_url  # noqa: PLC0415
+    from dbsync_core.diagnostics import explain  # noqa: PLC0415
+    from dbsync_core.exceptions import DbsyncError  # noqa: PLC0415
+    from dbsync_core.layout import layout_of  # noqa: PLC0415
+
+    dsn = _need_dsn(args, "explain")
+    module_name, _, name = args.query.partition(".")
+    allowed = {"blocks", "txs", "addresses", "epochs", "accounts", "pools", "assets",
+               "scripts", "governance", "totals"}  # fmt: skip
+    builder = None
+    if module_name in allowed and name and not name.startswith(("_", "fetch")):
+        try:
+            module = importlib.import_module(f"dbsync_core.{module_name}")
+        except ImportError:
+            module = None
+        builder = getattr(module, name, None) if name in getattr(module, "__all__", ()) else None
+    if builder is None:
+        print(
+            f"dbsync-core explain: unknown query {args.query!r} (module.builder)", file=sys.stderr
+        )
+        return 2
+    values = [_explain_arg(a) for a in args.args]
+    engine = create_async_engine(sqlalchemy_url(dsn))
+    try:
+        async with engine.connect() as conn:
+            kwargs: dict[str, object] = {}
+            if "layout" in inspect.signature(builder).parameters:
+                kwargs["layout"] = await layout_of(conn)
+            try:
+                query = builder(*values, **kwargs)
+            except (DbsyncError, TypeError) as exc:
+                print(f"dbsync-core explain: {exc}", file=sys.stderr)
+                return 2
+            print(await explain(conn, query, analyze=args.analyze))
+    finally:
+        await engine.dispose()
+    return 0
 
 
 def _config(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -279,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_demo(args))
     if args.command == "seed":
         return asyncio.run(_seed(args))
+    if args.command == "check":
+        return asyncio.run(_check(args))
+    if args.command == "explain":
+        return asyncio.run(_explain(args))
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

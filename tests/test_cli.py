@@ -92,3 +92,40 @@ async def test_seed_fills_an_empty_database_and_refuses_a_full_one(dbsync_pg_ser
         assert "refusing" in again.stderr
     finally:
         await drop_database(dbsync_pg_server.url, name)
+
+
+async def test_check_and_explain_commands(dbsync_chain_factory):
+    """`check` reports a compatible database (exit 0); `explain` prints a plan; bad names exit 2."""
+    db = await dbsync_chain_factory(txs=2500, seed=11)
+    dsn = plain_dsn(db.url)
+    checked = run_cli("check", "--dsn", dsn)
+    assert checked.returncode == 0, checked.stderr
+    assert "tx_out layout    core" in checked.stdout
+    assert "compatible" in checked.stdout
+    tx = db.report.truth.txs[50]
+    plan = run_cli("explain", "txs.tx_by_hash", tx.hash.hex(), "--dsn", dsn)
+    assert plan.returncode == 0, plan.stderr
+    assert "unique_tx" in plan.stdout
+    heavy = run_cli("explain", "addresses.address_utxos", db.report.heavy_address, "--dsn", dsn)
+    assert heavy.returncode == 0, heavy.stderr
+    unknown = run_cli("explain", "txs.fetch_tx", "00", "--dsn", dsn)
+    assert unknown.returncode == 2
+    assert "unknown query" in unknown.stderr
+    bad = run_cli("explain", "txs.tx_by_hash", "zz", "--dsn", dsn)
+    assert bad.returncode == 2
+    assert "tx_hash" in bad.stderr
+
+
+async def test_check_fails_on_a_database_that_is_not_db_sync(dbsync_pg_server, dbsync_conn):
+    """`check` on a database without db-sync's tables exits 1 with a clear message."""
+    result = run_cli(
+        "check",
+        "--dsn",
+        plain_dsn(
+            dbsync_pg_server.database_url(
+                await dbsync_conn.scalar(text("SELECT current_database()"))
+            )
+        ),
+    )
+    assert result.returncode == 1
+    assert "not a db-sync database" in result.stderr

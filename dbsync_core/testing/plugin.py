@@ -21,6 +21,8 @@ Fixtures:
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -71,9 +73,14 @@ class SyntheticDb:
 
 
 @pytest.fixture(scope="session")
-def dbsync_pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def dbsync_pg_server() -> Iterator[PgServer]:
     """The PostgreSQL server every dbsync fixture of this session uses."""
-    with resolve_test_server(tmp_path_factory.mktemp("pg") / "pgdata") as server:
+    # Not under pytest's basetemp: pytest deletes old basetemp dirs when other sessions start,
+    # which would pull the data directory from under a running server.
+    with (
+        tempfile.TemporaryDirectory(prefix="dbsync-pg-") as scratch,
+        resolve_test_server(Path(scratch) / "pgdata") as server,
+    ):
         yield server
 
 
