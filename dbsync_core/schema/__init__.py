@@ -10,9 +10,12 @@ and are declared without emitting foreign-key DDL (db-sync keeps only one real f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import BigInteger, Numeric, Table, TableClause, column, table
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
+from dbsync_core.schema import _ddl
 from dbsync_core.schema._ddl import (
     SCHEMA_VERSION,
     create_schema,
@@ -22,7 +25,8 @@ from dbsync_core.schema._ddl import (
     type_ddl,
     view_ddl,
 )
-from dbsync_core.schema._meta import NEAR_TIP, address_metadata, logical_fk, metadata
+from dbsync_core.schema._meta import NEAR_TIP, logical_fk, metadata
+from dbsync_core.schema._meta import address_metadata as _address_metadata
 from dbsync_core.schema._types import DOMAINS, ENUMS
 from dbsync_core.schema.address_layout_tables import (
     address,
@@ -118,7 +122,7 @@ from dbsync_core.schema.tx_out import collateral_tx_out, ma_tx_out, tx_out
 
 def _copy_into_address_layout(source: Table) -> Table:
     # to_metadata() drops Index.info and the never-emit rule of logical foreign keys: restore both.
-    copy = source.to_metadata(address_metadata)
+    copy = source.to_metadata(_address_metadata)
     infos = {i.name: i.info for i in source.indexes}
     for index in copy.indexes:
         index.info.update(infos[index.name])
@@ -138,9 +142,17 @@ def _copy_into_address_layout(source: Table) -> Table:
     return copy
 
 
-for _name, _table in list(metadata.tables.items()):
-    if _name not in ("tx_out", "collateral_tx_out"):
-        _copy_into_address_layout(_table)
+def _complete_address_layout() -> None:
+    # The address layout shares every other table; copying them costs as much as defining them,
+    # so it is done on first use (layout_metadata(address_table=True) or address_metadata).
+    if len(_address_metadata.tables) > 3:
+        return
+    for name, source in list(metadata.tables.items()):
+        if name not in ("tx_out", "collateral_tx_out"):
+            _copy_into_address_layout(source)
+
+
+_ddl.COMPLETE_ADDRESS_LAYOUT = _complete_address_layout
 
 _EPOCH_COLUMNS = (
     ("id", BigInteger()),
@@ -157,6 +169,19 @@ _EPOCH_COLUMNS = (
 epoch: TableClause = table("epoch", *(column(n, t) for n, t in _EPOCH_COLUMNS))
 #: The ``epoch_current`` view (the epoch being written); read-only.
 epoch_current: TableClause = table("epoch_current", *(column(n, t) for n, t in _EPOCH_COLUMNS))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "address_metadata":
+        _complete_address_layout()
+        return _address_metadata
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+if TYPE_CHECKING:
+    address_metadata = _address_metadata
+
 
 #: The views, by name.
 VIEWS: dict[str, TableClause] = {"epoch": epoch, "epoch_current": epoch_current}

@@ -18,6 +18,8 @@ from dbsync_core.schema._meta import address_metadata, metadata
 from dbsync_core.schema._types import DOMAINS, ENUMS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = [
@@ -71,9 +73,16 @@ SELECT c.id, c.out_sum, c.fees, c.tx_count, c.blk_count, c.no, c.start_time, c.e
 FROM epoch_current c"""
 
 
+#: Set by ``dbsync_core.schema``: completes the address layout's MetaData on first use.
+COMPLETE_ADDRESS_LAYOUT: Callable[[], None] = lambda: None  # noqa: E731
+
+
 def layout_metadata(*, address_table: bool = False) -> MetaData:
     """The ``MetaData`` of one ``tx_out`` layout."""
-    return address_metadata if address_table else metadata
+    if address_table:
+        COMPLETE_ADDRESS_LAYOUT()
+        return address_metadata
+    return metadata
 
 
 def type_ddl() -> list[str]:
