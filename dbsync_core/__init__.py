@@ -29,21 +29,38 @@ from dbsync_core.exceptions import (
 from dbsync_core.layout import Layout, SpentMode, detect_layout
 from dbsync_core.query import Keyset, Page, Query
 from dbsync_core.records import Block
+from dbsync_core.runtime import (
+    HealthReport,
+    PoolStatus,
+    ReplicaRouter,
+    RetryPolicy,
+    create_engine,
+    health_check,
+    is_transient,
+    pool_status,
+    retry,
+    snapshot,
+)
 from dbsync_core.schema import create_schema
 
 __all__ = [
     "Block",
     "DbsyncError",
+    "HealthReport",
     "InvalidInputError",
     "Keyset",
     "Layout",
     "NotFoundError",
     "Page",
+    "PoolStatus",
     "Query",
+    "ReplicaRouter",
+    "RetryPolicy",
     "SchemaExistsError",
     "SpentMode",
     "UnsupportedSchemaError",
     "__version__",
+    "create_engine",
     "create_schema",
     "decode_numeric",
     "detect_layout",
@@ -51,8 +68,13 @@ __all__ = [
     "fetch_one",
     "fetch_optional",
     "fetch_scalar",
+    "health_check",
     "install_codecs",
+    "is_transient",
     "pages",
+    "pool_status",
+    "retry",
+    "snapshot",
     "stream",
 ]
 

@@ -69,6 +69,7 @@ class Driver(Protocol):
     async def fetchrow(self, query: str, *args: object) -> Any: ...
     async def fetchval(self, query: str, *args: object) -> Any: ...
     def cursor(self, query: str, *args: object) -> Any: ...
+    async def prepare(self, query: str, *, name: str | None = None) -> Any: ...
     def transaction(self) -> Any: ...
     def is_in_transaction(self) -> bool: ...
     async def set_type_codec(
@@ -468,7 +469,13 @@ async def _stream(
             await own.start()
             # Registered with SQLAlchemy's adapter, so its commit, rollback and pool reset end it.
             _adapter(conn)._transaction = own  # noqa: SLF001
-        cursor = await driver.cursor(sql, *args)
+        if getattr(driver, "_stmt_cache_enabled", True):
+            cursor = await driver.cursor(sql, *args)
+        else:
+            # Statement cache off (PgBouncer in transaction mode): asyncpg's cursor() would
+            # leave a named statement behind on a server connection that other clients share;
+            # an unnamed one feeds the portal and ends with it.
+            cursor = await (await driver.prepare(sql, name="")).cursor(*args)
         while True:
             rows = await cursor.fetch(size)
             if rows:
