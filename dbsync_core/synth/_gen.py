@@ -38,12 +38,20 @@ from dbsync_core.synth._truth import (
     AddressTruth,
     AssetTruth,
     BlockTruth,
+    DatumTruth,
+    DRepTruth,
     EpochTruth,
     OutputTruth,
     PoolTruth,
+    PoolUpdateTruth,
+    PotsTruth,
+    ProposalTruth,
+    RedeemerTruth,
+    ScriptTruth,
     StakeTruth,
     Truth,
     TxTruth,
+    VoteTruth,
 )
 
 if TYPE_CHECKING:
@@ -719,6 +727,11 @@ class Generator:
         )  # fmt: skip
         if self.truth is not None:
             self.truth.ada_pots[epoch] = (self.treasury, self.reserves, rewards, utxo)
+            self.truth.pots[epoch] = PotsTruth(
+                epoch, self._epoch_start_slot(epoch), self.treasury, self.reserves, rewards,
+                utxo, self.deposits_stake, self.fees_prev_epoch, self.deposits_drep,
+                self.deposits_proposal,
+            )  # fmt: skip
 
     def _epoch_stake(self, epoch: int) -> None:
         """The active stake snapshot of ``epoch``: registered, delegated, non-zero."""
@@ -804,20 +817,29 @@ class Generator:
     def _conway_epoch(self, epoch: int, block_id: int) -> None:
         rng = self.rng
         if epoch == self.conway_epoch:
+            truth = self.truth
             for view in ("drep_always_abstain", "drep_always_no_confidence"):
                 did = self._next("drep_hash")
                 self._row("drep_hash", (did, None, view, False))
+                if truth is not None:
+                    truth.dreps[view] = DRepTruth(did, view, None)
             cid = self._next("committee")
             self._row("committee", (cid, None, 2, 3))
             for _ in range(3):
                 cold = self._next("committee_hash")
-                self._row("committee_hash", (cold, rng.randbytes(28), False))
+                cold_row = (cold, rng.randbytes(28), False)
+                self._row("committee_hash", cold_row)
                 hot = self._next("committee_hash")
-                self._row("committee_hash", (hot, rng.randbytes(28), False))
+                hot_row = (hot, rng.randbytes(28), False)
+                self._row("committee_hash", hot_row)
                 self._row(
                     "committee_member",
                     (self._next("committee_member"), cid, cold, self.tip_epoch + 50),
                 )
+                if truth is not None:
+                    truth.committee_hashes[cold] = cold_row[1]
+                    truth.committee_hashes[hot] = hot_row[1]
+                    truth.committee_members.append((cold, self.tip_epoch + 50))
                 self.pending_certs.append(("cc_hot", (cold, hot)))
                 self.committee_hot.append(hot)
             anchor = self._anchor("constitution", block_id)
@@ -830,11 +852,16 @@ class Generator:
                 if s.db_id in snapshot and s.drep == drep_id
             )
             self._row("drep_distr", (self._next("drep_distr"), drep_id, amount, epoch, epoch + 20))
+            if self.truth is not None:
+                self.truth.dreps[_view].distr[epoch] = (amount, epoch + 20)
 
     def _anchor(self, kind: str, block_id: int) -> int:
         aid = self._next("voting_anchor")
         url = f"https://example.org/{kind}/{aid}.jsonld"
-        self._row("voting_anchor", (aid, url, self.rng.randbytes(32), kind, block_id))
+        row = (aid, url, self.rng.randbytes(32), kind, block_id)
+        self._row("voting_anchor", row)
+        if self.truth is not None:
+            self.truth.anchors[aid] = (url, row[2])
         return aid
 
     # ---------------------------------------------------------------- choosing things
@@ -1304,6 +1331,8 @@ class Generator:
         did = self._next("datum")
         value = {"constructor": 0, "fields": [{"int": n}]}
         self._row("datum", (did, dhash, tx_id, json.dumps(value), raw))
+        if self.truth is not None:
+            self.truth.datums[dhash] = DatumTruth(did, dhash, value, raw, tx_id)
         return did, dhash
 
     def _script_lock(self, block_index: int, epoch: int) -> int:
@@ -1623,6 +1652,10 @@ class Generator:
                 (sid, tx_id, script_hash, kind, json.dumps(js) if js is not None else None, body,
                  size),
             )  # fmt: skip
+            if self.truth is not None:
+                self.truth.scripts[script_hash] = ScriptTruth(
+                    sid, script_hash, kind, js, body, size, tx_id
+                )
         return sid
 
     def _redeemer(self, tx_id: int, purpose: str, index: int, script_hash: bytes) -> None:
@@ -1633,11 +1666,17 @@ class Generator:
         value = {"constructor": 0, "fields": [{"int": n}]}
         rhash = _blake2b(raw + tx_id.to_bytes(8, "big"), 32)
         self._row("redeemer_data", (rd_id, rhash, tx_id, json.dumps(value), raw))
-        self._row(
-            "redeemer",
-            (self._next("redeemer"), tx_id, rng.randrange(10**6, 10**7),
-             rng.randrange(10**8, 10**9), 150_000, purpose, index, script_hash, rd_id),
+        row = (
+            self._next("redeemer"), tx_id, rng.randrange(10**6, 10**7),
+            rng.randrange(10**8, 10**9), 150_000, purpose, index, script_hash, rd_id,
         )  # fmt: skip
+        self._row("redeemer", row)
+        if self.truth is not None:
+            recorded = RedeemerTruth(
+                row[0], tx_id, purpose, index, row[2], row[3], row[4], script_hash, rhash,
+                value, raw,
+            )  # fmt: skip
+            self.truth.redeemers.append(recorded)
 
     def _see_stake(self, stake: _Stake) -> int:
         if not stake.db_id:
@@ -1718,6 +1757,7 @@ class Generator:
             self.pool_retirements[retiring].append(pool)
             if truth is not None:
                 truth.pools[pool.view].retiring_epoch = retiring
+                truth.pools[pool.view].retirements.append((tx_id, cert_index, retiring))
         else:
             self._governance_cert(kind, args, tx_id, cert_index)
 
@@ -1738,26 +1778,32 @@ class Generator:
         assert pool.owner is not None
         owner_id = self._see_stake(pool.owner)
         meta_id = self._next("pool_metadata_ref")
-        self._row(
-            "pool_metadata_ref",
-            (meta_id, pool.db_id, f"https://pools.example.org/{pool.view[:16]}.json",
-             rng.randbytes(32), tx_id),
+        meta_row = (
+            meta_id, pool.db_id, f"https://pools.example.org/{pool.view[:16]}.json",
+            rng.randbytes(32), tx_id,
         )  # fmt: skip
+        self._row("pool_metadata_ref", meta_row)
         update_id = self._next("pool_update")
-        self._row(
-            "pool_update",
-            (update_id, pool.db_id, cert_index, rng.randbytes(32), pool.pledge,
-             self.epoch + (2 if first else 3), meta_id, pool.margin, pool.fixed_cost, tx_id,
-             owner_id, POOL_DEPOSIT if first else None),
+        update_row = (
+            update_id, pool.db_id, cert_index, rng.randbytes(32), pool.pledge,
+            self.epoch + (2 if first else 3), meta_id, pool.margin, pool.fixed_cost, tx_id,
+            owner_id, POOL_DEPOSIT if first else None,
         )  # fmt: skip
+        self._row("pool_update", update_row)
         self._row("pool_owner", (self._next("pool_owner"), owner_id, update_id))
-        self._row(
-            "pool_relay",
-            (self._next("pool_relay"), update_id, f"10.{rng.randrange(256)}.0.1", None,
-             f"relay{update_id}.pools.example.org", None, 3001),
+        relay_row = (
+            self._next("pool_relay"), update_id, f"10.{rng.randrange(256)}.0.1", None,
+            f"relay{update_id}.pools.example.org", None, 3001,
         )  # fmt: skip
+        self._row("pool_relay", relay_row)
         if self.truth is not None:
             self.truth.pools[pool.view].updates.append(tx_id)
+            recorded = PoolUpdateTruth(
+                tx_id, cert_index, pool.pledge, pool.margin, pool.fixed_cost,
+                update_row[5], update_row[3], pool.owner.view, [pool.owner.view],
+                [relay_row[2:]], meta_row[2], meta_row[3], update_row[11],
+            )  # fmt: skip
+            self.truth.pools[pool.view].update_rows.append(recorded)
 
     def _governance_cert(
         self, kind: str, args: tuple[Any, ...], tx_id: int, cert_index: int
@@ -1775,6 +1821,10 @@ class Generator:
             )
             self.dreps.append((did, view))
             self.deposits_drep += DREP_DEPOSIT
+            if self.truth is not None:
+                self.truth.dreps[view] = DRepTruth(
+                    did, view, raw, [(tx_id, cert_index, DREP_DEPOSIT, anchor)]
+                )
         elif kind == "vote_deleg":
             stake, drep_id = args
             self._row(
@@ -1786,25 +1836,42 @@ class Generator:
             if self.truth is not None:
                 view = next(v for d, v in self.dreps if d == drep_id)
                 self.truth.stakes[stake.view].drep = view
+                self.truth.stakes[stake.view].vote_delegations.append((tx_id, cert_index, view))
         elif kind == "proposal":
             self._proposal_rows(args, tx_id)
         elif kind == "vote":
             index, proposal, role, voter, vote = args
+            vote_id = self._next("voting_procedure")
             self._row(
                 "voting_procedure",
-                (self._next("voting_procedure"), tx_id, index, proposal, role,
+                (vote_id, tx_id, index, proposal, role,
                  voter if role == "DRep" else None, voter if role == "SPO" else None, vote,
                  None, voter if role == "ConstitutionalCommittee" else None, None),
             )  # fmt: skip
+            if self.truth is not None:
+                self.truth.votes.append(
+                    VoteTruth(vote_id, tx_id, index, proposal, role, self._voter(role, voter), vote)
+                )
         elif kind == "cc_hot":
             cold, hot = args
             self._row(
                 "committee_registration",
                 (self._next("committee_registration"), tx_id, cert_index, cold, hot),
             )
+            if self.truth is not None:
+                self.truth.committee_registrations.append((tx_id, cert_index, cold, hot))
         else:  # pragma: no cover - a typo in a kind above
             msg = f"unknown certificate kind {kind!r}"
             raise AssertionError(msg)
+
+    def _voter(self, role: str, voter: int) -> str:
+        """The voter's id as the catalogue shows it (truth only: reads no randomness)."""
+        if role == "DRep":
+            return next(v for d, v in self.dreps if d == voter)
+        if role == "SPO":
+            return next(p.view for p in self.pools if p.db_id == voter)
+        assert self.truth is not None
+        return self.truth.committee_hashes[voter].hex()
 
     def _proposal_rows(self, args: tuple[Any, ...], tx_id: int) -> None:
         stake, kind, epoch = args
@@ -1832,6 +1899,11 @@ class Generator:
              json.dumps({"tag": kind}), None, known(ratified), known(enacted), known(dropped),
              known(expired)),
         )  # fmt: skip
+        if self.truth is not None:
+            self.truth.proposals[pid] = ProposalTruth(
+                pid, tx_id, 0, kind, GOV_DEPOSIT, stake.view, expiration, known(ratified),
+                known(enacted), known(dropped), known(expired), anchor, {"tag": kind},
+            )  # fmt: skip
         if kind == "TreasuryWithdrawals":
             self._row(
                 "treasury_withdrawal",

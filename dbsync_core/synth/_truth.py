@@ -19,12 +19,20 @@ __all__ = [
     "AddressTruth",
     "AssetTruth",
     "BlockTruth",
+    "DRepTruth",
+    "DatumTruth",
     "EpochTruth",
     "OutputTruth",
     "PoolTruth",
+    "PoolUpdateTruth",
+    "PotsTruth",
+    "ProposalTruth",
+    "RedeemerTruth",
+    "ScriptTruth",
     "StakeTruth",
     "Truth",
     "TxTruth",
+    "VoteTruth",
 ]
 
 
@@ -100,6 +108,8 @@ class StakeTruth:
     withdrawals: list[tuple[int, int]] = attrs.field(factory=list)  # (tx id, amount)
     epoch_stake: dict[int, tuple[str, int]] = attrs.field(factory=dict)  # epoch -> (pool, amount)
     drep: str | None = None
+    #: (tx id, cert index, DRep view) in chain order
+    vote_delegations: list[tuple[int, int, str]] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -112,12 +122,124 @@ class AssetTruth:
 
 
 @attrs.define
+class PoolUpdateTruth:
+    """One pool registration certificate (a ``pool_update`` row and its owners and relays)."""
+
+    tx_id: int
+    cert_index: int
+    pledge: int
+    margin: float
+    fixed_cost: int
+    active_epoch_no: int
+    vrf_key_hash: bytes
+    reward_address: str
+    owners: list[str]
+    #: (ipv4, ipv6, dns name, dns srv name, port)
+    relays: list[tuple[str | None, str | None, str | None, str | None, int | None]]
+    metadata_url: str
+    metadata_hash: bytes
+    deposit: int | None
+
+
+@attrs.define
 class PoolTruth:
     view: str
     hash_raw: bytes
     blocks: list[int] = attrs.field(factory=list)
     updates: list[int] = attrs.field(factory=list)  # registered tx ids
     retiring_epoch: int | None = None
+    update_rows: list[PoolUpdateTruth] = attrs.field(factory=list)
+    #: (announced tx id, cert index, retiring epoch) in chain order
+    retirements: list[tuple[int, int, int]] = attrs.field(factory=list)
+
+
+@attrs.define
+class DRepTruth:
+    id: int
+    view: str
+    raw: bytes | None
+    #: (tx id, cert index, deposit, voting anchor id) in chain order
+    registrations: list[tuple[int, int, int | None, int | None]] = attrs.field(factory=list)
+    #: epoch -> (amount, active until)
+    distr: dict[int, tuple[int, int | None]] = attrs.field(factory=dict)
+
+
+@attrs.define
+class ProposalTruth:
+    id: int
+    tx_id: int
+    index: int
+    type: str
+    deposit: int
+    return_address: str
+    expiration: int | None
+    ratified_epoch: int | None
+    enacted_epoch: int | None
+    dropped_epoch: int | None
+    expired_epoch: int | None
+    anchor_id: int | None
+    description: object
+
+
+@attrs.define
+class VoteTruth:
+    id: int
+    tx_id: int
+    index: int
+    proposal_id: int
+    role: str
+    #: DRep view, pool view, or the committee hot credential in hex
+    voter: str
+    vote: str
+
+
+@attrs.define
+class ScriptTruth:
+    id: int
+    hash: bytes
+    type: str
+    json: object
+    cbor: bytes | None
+    size: int | None
+    tx_id: int
+
+
+@attrs.define
+class DatumTruth:
+    id: int
+    hash: bytes
+    value: object
+    cbor: bytes
+    tx_id: int
+
+
+@attrs.define
+class RedeemerTruth:
+    id: int
+    tx_id: int
+    purpose: str
+    index: int
+    unit_mem: int
+    unit_steps: int
+    fee: int
+    script_hash: bytes
+    data_hash: bytes
+    value: object
+    cbor: bytes
+
+
+@attrs.define
+class PotsTruth:
+    epoch_no: int
+    slot_no: int
+    treasury: int
+    reserves: int
+    rewards: int
+    utxo: int
+    deposits_stake: int
+    fees: int
+    deposits_drep: int
+    deposits_proposal: int
 
 
 @attrs.define
@@ -145,6 +267,22 @@ class Truth:
     epochs: dict[int, EpochTruth] = attrs.field(factory=dict)
     ada_pots: dict[int, tuple[int, int, int, int]] = attrs.field(factory=dict)
     tip_epoch: int = 0
+    #: Every pot of each epoch's ``ada_pots`` row.
+    pots: dict[int, PotsTruth] = attrs.field(factory=dict)
+    dreps: dict[str, DRepTruth] = attrs.field(factory=dict)
+    proposals: dict[int, ProposalTruth] = attrs.field(factory=dict)
+    votes: list[VoteTruth] = attrs.field(factory=list)
+    #: voting_anchor id -> (url, data hash)
+    anchors: dict[int, tuple[str, bytes]] = attrs.field(factory=dict)
+    #: committee_hash id -> raw credential
+    committee_hashes: dict[int, bytes] = attrs.field(factory=dict)
+    #: (cold committee_hash id, expiration epoch) of the committee's members
+    committee_members: list[tuple[int, int]] = attrs.field(factory=list)
+    #: (tx id, cert index, cold id, hot id) committee hot key registrations in chain order
+    committee_registrations: list[tuple[int, int, int, int]] = attrs.field(factory=list)
+    scripts: dict[bytes, ScriptTruth] = attrs.field(factory=dict)
+    datums: dict[bytes, DatumTruth] = attrs.field(factory=dict)
+    redeemers: list[RedeemerTruth] = attrs.field(factory=list)
 
     # --------------------------------------------------------------- UTxOs and balances
 
