@@ -3,22 +3,16 @@
 Tables live in :mod:`dbsync_core.schema`, input codecs in :mod:`dbsync_core.codecs`, the
 synthetic chain in :mod:`dbsync_core.synth`. Queries are :class:`Query` objects run by the
 executors re-exported here (``fetch_all``, ``fetch_one``, ``stream``, ``pages``, …).
+
+The names below are loaded on first use (PEP 562): ``import dbsync_core`` itself costs next to
+nothing, and a service pays only for the modules it uses.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from dbsync_core._exec import (
-    decode_numeric,
-    fetch_all,
-    fetch_one,
-    fetch_optional,
-    fetch_scalar,
-    install_codecs,
-    pages,
-    stream,
-)
 from dbsync_core.exceptions import (
     DbsyncError,
     InvalidInputError,
@@ -26,22 +20,34 @@ from dbsync_core.exceptions import (
     SchemaExistsError,
     UnsupportedSchemaError,
 )
-from dbsync_core.layout import Layout, SpentMode, detect_layout
-from dbsync_core.query import Keyset, Page, Query
-from dbsync_core.records import Block
-from dbsync_core.runtime import (
-    HealthReport,
-    PoolStatus,
-    ReplicaRouter,
-    RetryPolicy,
-    create_engine,
-    health_check,
-    is_transient,
-    pool_status,
-    retry,
-    snapshot,
-)
-from dbsync_core.schema import create_schema
+
+if TYPE_CHECKING:
+    from dbsync_core._exec import (
+        decode_numeric,
+        fetch_all,
+        fetch_one,
+        fetch_optional,
+        fetch_scalar,
+        install_codecs,
+        pages,
+        stream,
+    )
+    from dbsync_core.layout import Layout, SpentMode, detect_layout
+    from dbsync_core.query import Keyset, Page, Query
+    from dbsync_core.records import Block
+    from dbsync_core.runtime import (
+        HealthReport,
+        PoolStatus,
+        ReplicaRouter,
+        RetryPolicy,
+        create_engine,
+        health_check,
+        is_transient,
+        pool_status,
+        retry,
+        snapshot,
+    )
+    from dbsync_core.schema import create_schema
 
 __all__ = [
     "Block",
@@ -78,9 +84,35 @@ __all__ = [
     "stream",
 ]
 
+# Where each lazily loaded name lives.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "decode_numeric", "fetch_all", "fetch_one", "fetch_optional", "fetch_scalar",
+            "install_codecs", "pages", "stream",
+        ),
+        "dbsync_core._exec",
+    ),
+    **dict.fromkeys(("Layout", "SpentMode", "detect_layout"), "dbsync_core.layout"),
+    **dict.fromkeys(("Keyset", "Page", "Query"), "dbsync_core.query"),
+    "Block": "dbsync_core.records",
+    **dict.fromkeys(
+        (
+            "HealthReport", "PoolStatus", "ReplicaRouter", "RetryPolicy", "create_engine",
+            "health_check", "is_transient", "pool_status", "retry", "snapshot",
+        ),
+        "dbsync_core.runtime",
+    ),
+    "create_schema": "dbsync_core.schema",
+}  # fmt: skip
+
 
 def __getattr__(name: str) -> Any:
-    # Computed on first use: reading package metadata costs a few ms at import time.
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # the next access is a plain attribute lookup
+        return value
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
@@ -90,3 +122,7 @@ def __getattr__(name: str) -> Any:
             return "0.0.0+unknown"
     msg = f"module 'dbsync_core' has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -105,3 +105,19 @@ def test_generated_table_modules_are_up_to_date():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_is_lazy():
+    """`import dbsync_core` loads no heavy module until a name is used (PEP 562)."""
+    code = (
+        "import sys, dbsync_core\n"
+        "heavy = [m for m in ('dbsync_core.schema', 'dbsync_core._exec', 'sqlalchemy') "
+        "if m in sys.modules]\n"
+        "assert heavy == [], heavy\n"
+        "dbsync_core.fetch_all\n"
+        "assert 'dbsync_core._exec' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
