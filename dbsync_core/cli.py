@@ -4,6 +4,8 @@
   PostgreSQL (or uses ``--dsn``), loads a synthetic db-sync chain into a fresh database and
   prints what it built.
 - ``seed``: loads a synthetic chain (any size, any db-sync variant) into an empty database.
+- ``bench``: the core benchmark workloads, each run three ways (raw asyncpg on the same SQL,
+  dbsync_core, the SQLAlchemy ORM), against ``--dsn`` or an embedded PostgreSQL.
 
 Exit codes: 0 success, 1 the operation failed (e.g. the database is not empty), 2 bad arguments.
 """
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 DEMO_TXS = 50_000
+BENCH_TXS = 100_000
 
 
 def _positive_int(text: str) -> int:
@@ -122,6 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"), required=False)
     check.add_argument("--all", action="store_true", help="also list harmless differences")
 
+    indexes = sub.add_parser(
+        "indexes",
+        help="the extra indexes the catalogue needs, as SQL, marking those already present",
+        description=(
+            "Print the indexes dbsync_core recommends beyond db-sync's own for the database's "
+            "variant, as SQL a DBA can run (CREATE INDEX CONCURRENTLY IF NOT EXISTS ...); those "
+            "already present are commented out. --missing prints only the missing ones."
+        ),
+    )
+    indexes.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"))
+    indexes.add_argument("--missing", action="store_true", help="only the missing indexes")
+
     explain = sub.add_parser(
         "explain",
         help="show PostgreSQL's plan for a catalogue query",
@@ -135,6 +150,31 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("args", nargs="*", help="the builder's positional arguments")
     explain.add_argument("--dsn", default=os.environ.get("DBSYNC_DSN"))
     explain.add_argument("--analyze", action="store_true", help="run it (EXPLAIN ANALYZE)")
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark dbsync_core against raw asyncpg and the SQLAlchemy ORM",
+        description=(
+            "Run the core workloads three ways on one database (raw asyncpg on the SQL "
+            "dbsync_core emits, dbsync_core, the SQLAlchemy ORM), check that all three return "
+            "the same answers, and print the timings and ratios. Reads --dsn (a db-sync "
+            "database, read only), or loads a synthetic chain into an embedded PostgreSQL."
+        ),
+    )
+    bench.add_argument("--dsn", help="the db-sync database to read (default: embedded)")
+    bench.add_argument(
+        "--txs", type=_positive_int, default=BENCH_TXS, help=f"chain size (default {BENCH_TXS:,})"
+    )
+    bench.add_argument("--seed", type=_int, default=0, help="chain seed (default 0)")
+    bench.add_argument("--quick", action="store_true", help="few, short rounds (seconds)")
+    bench.add_argument("--rounds", type=_positive_int, help="timed rounds per workload")
+    bench.add_argument(
+        "--pool", type=_positive_int, default=10, help="pool size of the concurrent lookups"
+    )
+    bench.add_argument("--out", type=Path, help="also write bench.md and bench.json here")
+    bench.add_argument(
+        "--cache", type=Path, help="keep the embedded server and its chain here (fast reruns)"
+    )
     return parser
 
 
@@ -186,6 +226,40 @@ async def _check(args: argparse.Namespace) -> int:
     print(summary)
     print("compatible" if report.compatible else "NOT compatible: queries will fail")
     return 0 if report.compatible else 1
+
+
+async def _indexes(args: argparse.Namespace) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from dbsync_core._pg import sqlalchemy_url  # noqa: PLC0415
+    from dbsync_core.exceptions import UnsupportedSchemaError  # noqa: PLC0415
+    from dbsync_core.indexes import fetch_missing_indexes, recommended_indexes  # noqa: PLC0415
+    from dbsync_core.layout import layout_of  # noqa: PLC0415
+
+    engine = create_async_engine(sqlalchemy_url(_need_dsn(args, "indexes")))
+    try:
+        async with engine.connect() as conn:
+            try:
+                layout = await layout_of(conn)
+            except UnsupportedSchemaError as exc:
+                print(f"dbsync-core indexes: {exc}", file=sys.stderr)
+                return 1
+            missing = {a.name for a in await fetch_missing_indexes(conn)}
+    finally:
+        await engine.dispose()
+    wanted = recommended_indexes(layout)
+    variant = f"{'address-table' if layout.address_table else 'core'} tx_out, {layout.spent}"
+    print(f"-- dbsync_core recommended indexes for this database ({variant})")
+    print(f"-- {len(wanted)} recommended, {len(missing)} missing; run each outside a transaction")
+    for advice in wanted:
+        if args.missing and advice.name not in missing:
+            continue
+        print(f"\n-- {advice.reason}\n-- serves: {', '.join(advice.serves)}")
+        if advice.name in missing:
+            print(advice.sql + ";")
+        else:
+            print(f"-- present: {advice.sql};")
+    return 0
 
 
 def _explain_arg(text: str) -> object:
@@ -392,8 +466,45 @@ async def _demo(args: argparse.Namespace) -> int:
             from dbsync_core._tour import run_tour  # noqa: PLC0415
 
             await run_tour(url, report.heavy_address)
+            await _print_quick_bench(url)
             if args.keep:
                 print(f"kept: {url.render_as_string(hide_password=True)}")
+    return 0
+
+
+async def _print_quick_bench(url: URL) -> None:
+    """The demo's last words: the quick benchmark table, on the demo's database."""
+    from dbsync_core._bench import quick_table  # noqa: PLC0415
+
+    print()
+    print("quick benchmark: the same queries through raw asyncpg, dbsync_core and the ORM")
+    print("(a few short rounds; `dbsync-core bench` measures properly):")
+    print()
+    print(await quick_table(url), end="")
+
+
+async def _bench(args: argparse.Namespace) -> int:
+    from dbsync_core._bench import GateError, bench_command, render_markdown  # noqa: PLC0415
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        report = await bench_command(
+            dsn=args.dsn,
+            txs=args.txs,
+            seed=args.seed,
+            quick=args.quick,
+            rounds=args.rounds,
+            pool=args.pool,
+            out=args.out,
+            cache=args.cache,
+            log=log,
+        )
+    except GateError as exc:
+        print(f"dbsync-core bench: correctness gate failed: {exc}", file=sys.stderr)
+        return 1
+    print(render_markdown(report), end="")
     return 0
 
 
@@ -402,14 +513,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The embedded server's helper warns at exit when XDG_RUNTIME_DIR is unset (CI, containers).
     warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        return asyncio.run(_demo(args))
-    if args.command == "seed":
-        return asyncio.run(_seed(args))
-    if args.command == "check":
-        return asyncio.run(_check(args))
-    if args.command == "explain":
-        return asyncio.run(_explain(args))
+    commands = {
+        "demo": _demo,
+        "seed": _seed,
+        "check": _check,
+        "explain": _explain,
+        "indexes": _indexes,
+        "bench": _bench,
+    }
+    command = commands.get(args.command)
+    if command is not None:
+        return asyncio.run(command(args))
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

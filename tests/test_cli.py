@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dbsync_core._pg import create_database, drop_database, unique_database_name
 from dbsync_core.cli import main
+from dbsync_core.synth import ALL_VARIANTS
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -129,3 +130,17 @@ async def test_check_fails_on_a_database_that_is_not_db_sync(dbsync_pg_server, d
     )
     assert result.returncode == 1
     assert "not a db-sync database" in result.stderr
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS, ids=lambda v: v.name)
+async def test_indexes_command_per_variant(dbsync_chain_factory, variant):
+    """`indexes` prints the variant's recommended indexes as SQL, all missing on a fresh chain."""
+    db = await dbsync_chain_factory(txs=2500, seed=11, variant=variant)
+    result = run_cli("indexes", "--dsn", plain_dsn(db.url))
+    assert result.returncode == 0, result.stderr
+    layout_word = "address-table" if variant.address_table else "core"
+    assert f"({layout_word} tx_out, {variant.spent})" in result.stdout
+    statements = [line for line in result.stdout.splitlines() if line.startswith("CREATE INDEX")]
+    assert statements
+    assert all("CONCURRENTLY IF NOT EXISTS" in line for line in statements)
+    assert "-- present:" not in result.stdout
