@@ -22,7 +22,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal_column,
     select,
+    true,
     union,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -194,17 +196,26 @@ def _balance_statement(shape: Shape, indexed: bool) -> Select[Any]:
         .where(address_filter(shape, ov, indexed=indexed), unspent(shape, ov))
         .cte("held")
     )
+    # Each held output's assets by index (ma_tx_out.tx_out_id). OFFSET 0 keeps PostgreSQL from
+    # flattening this into a join it may then run as a scan of all of ma_tx_out: its estimate of
+    # the held outputs swings with ANALYZE's sample, and so did the plan.
+    held_assets = (
+        select(ma_tx_out.c.ident, ma_tx_out.c.quantity)
+        .where(ma_tx_out.c.tx_out_id == held.c.id)
+        .offset(literal_column("0"))
+        .lateral("held_assets")
+    )
     per_asset = (
         select(
             held.c.address,
             multi_asset.c.policy,
             multi_asset.c.name,
             multi_asset.c.fingerprint,
-            func.sum(ma_tx_out.c.quantity).label("quantity"),
+            func.sum(held_assets.c.quantity).label("quantity"),
         )
         .select_from(
-            held.join(ma_tx_out, ma_tx_out.c.tx_out_id == held.c.id).join(
-                multi_asset, multi_asset.c.id == ma_tx_out.c.ident
+            held.join(held_assets, true()).join(
+                multi_asset, multi_asset.c.id == held_assets.c.ident
             )
         )
         .group_by(held.c.address, multi_asset.c.id)
