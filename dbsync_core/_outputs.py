@@ -61,6 +61,7 @@ __all__ = [
     "shape_of",
     "spent_by_hash",
     "unspent",
+    "utxo_columns",
 ]
 
 #: The most keys one batch call takes (one array parameter, one query).
@@ -156,6 +157,15 @@ def output_view(shape: Shape) -> Subquery:
         .select_from(source)
         .subquery("ov")
     )
+
+
+def utxo_columns(ov: Subquery) -> tuple[ColumnElement[Any], ...]:
+    """The columns of a :class:`~dbsync_core.records.Utxo` row (assets as four arrays)."""
+    c = ov.c
+    return (
+        c.id, c.tx_hash, c.index, c.address, c.stake_address, c.value, c.policies, c.names,
+        c.fingerprints, c.quantities, c.data_hash, c.inline_datum_hash, c.reference_script_hash,
+    )  # fmt: skip
 
 
 def unspent(shape: Shape, ov: Subquery) -> ColumnElement[bool]:

@@ -40,6 +40,7 @@ from dbsync_core._outputs import (
     output_view,
     shape_of,
     unspent,
+    utxo_columns,
 )
 from dbsync_core._rowbuild import RowMaker, function_maker, record_maker
 from dbsync_core.codecs import parse_hash
@@ -113,21 +114,7 @@ def _by_out_id(shape: Shape) -> Keyset[Any]:
 def _utxos_statement(shape: Shape, indexed: bool) -> Select[Any]:
     ov = output_view(shape)
     return (
-        select(
-            ov.c.id,
-            ov.c.tx_hash,
-            ov.c.index,
-            ov.c.address,
-            ov.c.stake_address,
-            ov.c.value,
-            ov.c.policies,
-            ov.c.names,
-            ov.c.fingerprints,
-            ov.c.quantities,
-            ov.c.data_hash,
-            ov.c.inline_datum_hash,
-            ov.c.reference_script_hash,
-        )
+        select(*utxo_columns(ov))
         .where(address_filter(shape, ov, indexed=indexed), unspent(shape, ov))
         .order_by(ov.c.id)
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ARRAY, LargeBinary, any_, bindparam, select, type_coerce
 
 from dbsync_core._exec import fetch_all, fetch_optional
-from dbsync_core._outputs import MAX_BATCH, Shape, output_view, shape_of, unspent
+from dbsync_core._outputs import MAX_BATCH, Shape, output_view, shape_of, unspent, utxo_columns
 from dbsync_core._rowbuild import RowMaker, function_maker, record_maker
 from dbsync_core.accounts import _json
 from dbsync_core.addresses import UTXO_MAKER
@@ -207,21 +207,7 @@ def _utxo_key(record: Utxo) -> tuple[object, ...]:
 def _reference_query(shape: Shape) -> tuple[Select[Any], Keyset[Utxo]]:
     ov = output_view(shape)
     statement = (
-        select(
-            ov.c.id,
-            ov.c.tx_hash,
-            ov.c.index,
-            ov.c.address,
-            ov.c.stake_address,
-            ov.c.value,
-            ov.c.policies,
-            ov.c.names,
-            ov.c.fingerprints,
-            ov.c.quantities,
-            ov.c.data_hash,
-            ov.c.inline_datum_hash,
-            ov.c.reference_script_hash,
-        )
+        select(*utxo_columns(ov))
         .where(
             _bytes_of(ov.c.reference_script_hash) == _one_or_many("script_hashes"),
             unspent(shape, ov),
